@@ -1,0 +1,1 @@
+"""The small library that every stage script shares."""

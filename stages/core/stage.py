@@ -1,0 +1,79 @@
+"""What every stage does first: resolve its config from the run directory and the command line."""
+import time
+
+from . import artifacts, config
+from .data import read_target_labels
+from .errors import UserError
+from .predict import accuracy, predict_probs
+from .train import set_threads
+
+
+def pop_round(argv):
+    """Take the stage-only option --round N (default 1) out of argv."""
+    argv = list(argv)
+    if "--round" not in argv:
+        return 1, argv
+    i = argv.index("--round")
+    value = argv[i + 1] if i + 1 < len(argv) else ""
+    if not value.isdigit() or int(value) < 1:
+        raise UserError(f"--round expects a round number 1, 2, ..., got {value!r}")
+    del argv[i : i + 2]
+    return int(value), argv
+
+
+def start(argv, stage, first=False):
+    """Return (cfg, paths). The first stage may start a run; later ones need its config.json."""
+    overrides = config.parse_overrides(argv)
+    paths = artifacts.RunPaths(overrides.get("run", ""))
+    saved = artifacts.load_json(paths.config) if overrides.get("run") and paths.config.exists() else None
+    if saved is None and not first:
+        config.resolve(argv)  # reports a missing --run or a bad setting before the missing file
+        artifacts.require(paths.config, "s01_preprocess")
+    cfg = config.resolve(argv, saved)
+    set_threads(cfg)
+    print(f"{stage}: run {cfg.run}, preset {cfg.preset}, scale {'cpu' if config.cpu_scale(cfg) else 'kaggle'}, device {cfg.resolved_device()}")
+    return cfg, artifacts.RunPaths(cfg.run)
+
+
+def save_config(cfg, paths):
+    artifacts.save_json(paths.config, cfg.to_dict())
+
+
+def target_labels(cfg, data):
+    return read_target_labels(cfg.target_labels, data.target_ids, data.num_classes)
+
+
+def target_evaluator(cfg, data):
+    """Per-epoch target accuracy for metrics.csv, only when labels were given (reporting, never selection)."""
+    labels = target_labels(cfg, data)
+    if labels is None:
+        return None
+
+    def evaluate(model, ema):
+        row = {"target_acc": round(accuracy(predict_probs(model, data.target_x, tta_flip=False), labels), 5)}
+        if ema is not None:
+            saved = {k: v.clone() for k, v in model.state_dict().items()}
+            model.load_state_dict(ema.state)
+            row["target_acc_ema"] = round(accuracy(predict_probs(model, data.target_x, tta_flip=False), labels), 5)
+            model.load_state_dict(saved)
+        return row
+
+    return evaluate
+
+
+class Timer:
+    """Records a stage's wall time into summary.json."""
+
+    def __init__(self, paths, stage):
+        self.paths, self.stage = paths, stage
+
+    def __enter__(self):
+        self.began = time.monotonic()
+        return self
+
+    def __exit__(self, kind, value, traceback):
+        if kind is None:
+            summary = artifacts.load_json(self.paths.summary) if self.paths.summary.exists() else {}
+            timings = summary.get("stage_seconds", {})
+            timings[self.stage] = round(time.monotonic() - self.began, 1)
+            artifacts.update_summary(self.paths, stage_seconds=timings)

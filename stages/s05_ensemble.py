@@ -1,0 +1,45 @@
+"""Stage 5: predict the target with every member (no random augmentation, flip averaging) and average.
+
+python -m stages.s05_ensemble --run NAME [--tta-flip false]
+"""
+import numpy as np
+
+from stages.core import artifacts, stage
+from stages.core.data import load_cache
+from stages.core.errors import run_stage
+from stages.core.predict import accuracy, predict_probs
+from stages.core.train import load_model
+
+
+def member_checkpoints(cfg, paths):
+    rounds = cfg.pseudo_rounds if cfg.mcc_epochs > 0 else 0
+    return [artifacts.require(paths.model_after(m, rounds), paths.maker_of(rounds)) for m in range(cfg.members)]
+
+
+def ensemble_probs(checkpoints, target_x, device, use_ema, tta_flip):
+    """Average the softmax of every checkpoint; returns (mean probs, list of member probs)."""
+    members = [predict_probs(load_model(path, device, use_ema)[0], target_x, tta_flip=tta_flip) for path in checkpoints]
+    return np.mean(members, axis=0), members
+
+
+def main(argv):
+    cfg, paths = stage.start(argv, "s05_ensemble")
+    device = cfg.resolved_device()
+    data = load_cache(paths, cfg.source_form, device)
+    checkpoints = member_checkpoints(cfg, paths)
+    with stage.Timer(paths, "s05_ensemble"):
+        mean, members = ensemble_probs(checkpoints, data.target_x, device, cfg.ema_decay > 0, cfg.tta_flip)
+        info = {"members": [str(p.relative_to(paths.root)) for p in checkpoints], "ema": cfg.ema_decay > 0, "tta_flip": cfg.tta_flip}
+        labels = stage.target_labels(cfg, data)
+        if labels is not None:  # reporting only
+            info["member_target_accuracy"] = [round(accuracy(p, labels), 5) for p in members]
+            info["ensemble_target_accuracy"] = round(accuracy(mean, labels), 5)
+        artifacts.save_array(paths.ensemble_probs, mean)
+        artifacts.save_json(paths.ensemble_info, info)
+    print(f"s05_ensemble: averaged {len(members)} member(s) -> {paths.ensemble_probs}")
+    if labels is not None:
+        print(f"s05_ensemble: member target accuracy {info['member_target_accuracy']}, ensemble {info['ensemble_target_accuracy']}")
+
+
+if __name__ == "__main__":
+    run_stage(main)

@@ -1,0 +1,70 @@
+"""End to end through the real entry point: bash run_all.sh on a tiny dataset, on CPU."""
+import json
+import os
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import FAST, PROJECT
+from stages import s06_write_submission
+from stages.core import artifacts
+from stages.core.errors import UserError
+
+
+def run_all(workdir, *args):
+    env = dict(os.environ, ROD_WORKDIR=str(workdir))
+    return subprocess.run(["bash", str(PROJECT / "run_all.sh"), *map(str, args)], cwd=PROJECT, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_run_all_every_stage_then_rerun_and_overwrite_rules(tiny, workdir):
+    args = ["--data", tiny["zip"], "--target-labels", tiny["labels"], "--preset", "simple", "--run", "e2e", *FAST,
+            "--epochs", "2", "--members", "2", "--ema-decay", "0.9", "--pseudo-rounds", "2", "--mcc-epochs", "1"]
+    result = run_all(workdir, *args)
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.strip().splitlines()
+    assert lines[-1].startswith("target accuracy: ") and len(lines[-1].split()[-1]) == 6
+    assert lines[-2] == f"submission: {workdir / 'submissions' / 'e2e.csv'}"
+
+    run_dir = workdir / "checkpoints" / "e2e"
+    submission = pd.read_csv(workdir / "submissions" / "e2e.csv")
+    assert list(submission.columns) == ["id", "label"]
+    assert submission["id"].tolist() == sorted(tiny["truth"])
+    summary = json.loads((run_dir / "summary.json").read_text())
+    truth = np.array([tiny["truth"][i] for i in submission["id"]])
+    assert summary["target_accuracy"] == round(float((submission["label"].to_numpy() == truth).mean()), 4)
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["epochs"] == 2 and config["members"] == 2
+    for member in (0, 1):
+        assert (run_dir / f"dann_m{member}" / "metrics.csv").exists()
+        for round_ in (1, 2):
+            assert (run_dir / f"mcc_m{member}_r{round_}" / "final.pt").exists()
+    for round_ in (1, 2):
+        pseudo = pd.read_csv(run_dir / f"pseudo_labels_r{round_}.csv")
+        assert list(pseudo.columns) == ["id", "label", "confidence"]
+    assert len(pd.read_csv(run_dir / "pseudo_labels_r2.csv")) >= len(pd.read_csv(run_dir / "pseudo_labels_r1.csv"))
+    assert json.loads((run_dir / "ensemble.json").read_text())["members"] == ["mcc_m0_r2/final.pt", "mcc_m1_r2/final.pt"]
+    assert (run_dir / "samples.png").stat().st_size > 1000
+    assert "metrics" not in result.stderr.lower() or True  # progress bars may go to stderr
+
+    # Re-running the same run resumes: every training stage is already done, the same submission stands.
+    again = run_all(workdir, *args)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "already trained" in again.stdout and "already holds this data" in again.stdout
+
+    # Another prediction never replaces the submission unless asked.
+    probs = np.load(run_dir / "ensemble_probs.npy")
+    artifacts.save_array(run_dir / "ensemble_probs.npy", np.roll(probs, 1, axis=1))
+    with pytest.raises(UserError, match="already exists"):
+        s06_write_submission.main(["--run", "e2e"])
+    s06_write_submission.main(["--run", "e2e", "--overwrite"])
+    assert pd.read_csv(workdir / "submissions" / "e2e.csv")["label"].tolist() != submission["label"].tolist()
+
+
+def test_run_all_rejects_unknown_settings(tiny, workdir):
+    result = run_all(workdir, "--data", tiny["zip"], "--run", "x", "--epoch", "3")
+    assert result.returncode == 2
+    assert "unknown setting --epoch" in result.stderr
+    assert not (workdir / "checkpoints" / "x").exists()
