@@ -21,7 +21,7 @@ def main(argv):
     teachers = [artifacts.require(paths.model_after(m, round_ - 1), paths.maker_of(round_ - 1)) for m in range(cfg.members)]
     use_ema = cfg.pseudo_teacher == "ema" and cfg.ema_decay > 0
     with stage.Timer(paths, f"s03_pseudo_label_r{round_}"):
-        probs, _ = ensemble_probs(teachers, data.target_x, device, use_ema, cfg.tta_flip)
+        probs, _ = ensemble_probs(teachers, data.target_x, device, cfg, use_ema)
         fraction = round_fraction(round_, cfg.pseudo_start, cfg.pseudo_step)
         keep = balanced_selection(probs, fraction, cfg.pseudo_floor)
         table = pd.DataFrame({

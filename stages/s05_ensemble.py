@@ -7,7 +7,8 @@ import numpy as np
 from stages.core import artifacts, stage
 from stages.core.data import load_cache
 from stages.core.errors import run_stage
-from stages.core.predict import accuracy, predict_probs
+from stages.core.predict import accuracy, adapt_batchnorm, predict_probs
+from stages.core.pseudo import balance_probs
 from stages.core.train import load_model
 
 
@@ -16,10 +17,19 @@ def member_checkpoints(cfg, paths):
     return [artifacts.require(paths.model_after(m, rounds), paths.maker_of(rounds)) for m in range(cfg.members)]
 
 
-def ensemble_probs(checkpoints, target_x, device, use_ema, tta_flip):
-    """Average the softmax of every checkpoint; returns (mean probs, list of member probs)."""
-    members = [predict_probs(load_model(path, device, use_ema)[0], target_x, tta_flip=tta_flip) for path in checkpoints]
-    return np.mean(members, axis=0), members
+def member_probs(path, target_x, device, cfg, use_ema):
+    model, _ = load_model(path, device, use_ema)
+    if cfg.adabn:
+        adapt_batchnorm(model, target_x)
+    return predict_probs(model, target_x, tta_flip=cfg.tta_flip)
+
+
+def ensemble_probs(checkpoints, target_x, device, cfg, use_ema):
+    """Average the softmax of every checkpoint, then (cfg.balance) rebalance the class shares.
+    Returns (probs, list of member probs)."""
+    members = [member_probs(path, target_x, device, cfg, use_ema) for path in checkpoints]
+    mean = np.mean(members, axis=0)
+    return (balance_probs(mean) if cfg.balance else mean), members
 
 
 def main(argv):
@@ -28,8 +38,9 @@ def main(argv):
     data = load_cache(paths, cfg.source_form, device)
     checkpoints = member_checkpoints(cfg, paths)
     with stage.Timer(paths, "s05_ensemble"):
-        mean, members = ensemble_probs(checkpoints, data.target_x, device, cfg.ema_decay > 0, cfg.tta_flip)
-        info = {"members": [str(p.relative_to(paths.root)) for p in checkpoints], "ema": cfg.ema_decay > 0, "tta_flip": cfg.tta_flip}
+        mean, members = ensemble_probs(checkpoints, data.target_x, device, cfg, cfg.ema_decay > 0)
+        info = {"members": [str(p.relative_to(paths.root)) for p in checkpoints], "ema": cfg.ema_decay > 0,
+                "tta_flip": cfg.tta_flip, "adabn": cfg.adabn, "balance": cfg.balance}
         labels = stage.target_labels(cfg, data)
         if labels is not None:  # reporting only
             info["member_target_accuracy"] = [round(accuracy(p, labels), 5) for p in members]

@@ -53,3 +53,9 @@ def test_every_preset_loads_at_both_scales(name):
     for scale in ("kaggle", "cpu"):
         cfg = config.resolve(["--run", "a", "--preset", name, "--scale", scale])
         assert cfg.preset == name
+
+
+def test_per_invocation_switches_are_not_inherited_from_the_saved_config():
+    saved = config.resolve(["--run", "a", "--overwrite", "--resume", "false"]).to_dict()
+    again = config.resolve(["--run", "a"], saved)
+    assert again.overwrite is False and again.resume is True

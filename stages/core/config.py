@@ -30,6 +30,7 @@ class Config:
     seed: int = 0
     members: int = 1  # models trained with seeds seed, seed+1, ... and ensembled
     overwrite: bool = False  # allow replacing an existing submissions/<run>.csv
+    resume: bool = True  # continue a stage from its rolling 'last' checkpoint; false trains it again
     # preprocess
     image_size: int = 32
     canny_low: int = 170
@@ -64,8 +65,10 @@ class Config:
     mcc_temperature: float = 2.5
     mcc_adversarial: bool = False
     pseudo_weight: float = 1.0
-    # prediction
-    tta_flip: bool = True
+    # prediction (s03 teacher and s05)
+    tta_flip: bool = True  # average each image with its mirror image
+    adabn: bool = False  # recompute BatchNorm statistics on the target before predicting
+    balance: bool = False  # the target is balanced: rebalance predicted class shares (Sinkhorn)
     # speed
     amp: bool = True  # mixed precision on CUDA
     compile: bool = False  # torch.compile on CUDA
@@ -93,6 +96,8 @@ CHOICES = {
 }
 
 FIELD_TYPES = {f.name: f.type for f in fields(Config)}
+# Switches that apply to one invocation only: a saved config never carries them into the next.
+PER_INVOCATION = ("overwrite", "resume")
 
 
 def parse_value(key, text):
@@ -203,7 +208,7 @@ def resolve(argv, saved: dict | None = None) -> Config:
     if "run" not in overrides:
         raise UserError("--run NAME is required (the name of the run directory under checkpoints/)")
     if saved is not None and "preset" not in overrides:
-        known = {k: v for k, v in saved.items() if k in FIELD_TYPES}
+        known = {k: v for k, v in saved.items() if k in FIELD_TYPES and k not in PER_INVOCATION}
         cfg = apply(Config(**known), overrides, "command line")
     else:
         cfg = from_preset(overrides.get("preset", "simple"), overrides)

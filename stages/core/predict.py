@@ -26,5 +26,25 @@ def extract_features(model, x_uint8, batch_size=2048):
     return torch.cat([model.features(to_float(x_uint8[s : s + batch_size])).float().cpu() for s in range(0, len(x_uint8), batch_size)]).numpy()
 
 
+@torch.no_grad()
+def adapt_batchnorm(model, x_uint8, batch_size=256):
+    """AdaBN: recompute every BatchNorm's statistics on the target images alone (no augmentation).
+
+    Training mixes source and target in each batch, so the running statistics describe the
+    mixture; the target's own statistics fit its predictions better. Changes model in place.
+    """
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None  # a plain average over all batches
+    model.train()
+    for start in range(0, len(x_uint8), batch_size):
+        chunk = x_uint8[start : start + batch_size]
+        if len(chunk) > 1:
+            model.features(to_float(chunk))
+    model.eval()
+    return model
+
+
 def accuracy(probs, labels):
     return float((probs.argmax(1) == labels).mean())

@@ -83,6 +83,19 @@ class Precision:
         return torch.autocast("cuda", dtype=self.dtype)
 
 
+def train_step(model, optimizer, precision, objective, batch, progress, ema=None):
+    """One optimisation step of objective on batch; returns the objective's stats."""
+    with precision.autocast():
+        loss, stats = objective(model, batch, progress)
+    optimizer.zero_grad(set_to_none=True)
+    precision.scaler.scale(loss).backward()
+    precision.scaler.step(optimizer)
+    precision.scaler.update()
+    if ema is not None:
+        ema.update(model)
+    return stats
+
+
 def _checkpoint(model, optimizer, ema, generator, epoch, metrics, cfg, num_classes, stage):
     return {
         "stage": stage,
@@ -139,7 +152,7 @@ def fit(stage_dir, stage, cfg, model, objective, stream, epochs, lr, seed, evalu
     torch.manual_seed(seed)
     start, metrics = 0, []
     last_path = artifacts.checkpoint_path(stage_dir, "last")
-    if last_path.exists():
+    if last_path.exists() and cfg.resume:
         ckpt = artifacts.load_torch(last_path)
         check_same_recipe(ckpt["config"], cfg, last_path)
         model.load_state_dict(ckpt["model"])
@@ -165,18 +178,11 @@ def fit(stage_dir, stage, cfg, model, objective, stream, epochs, lr, seed, evalu
         bar = tqdm(stream.epoch(generator), total=stream.steps, desc=f"{stage} epoch {epoch}/{epochs}", leave=False, disable=None)
         for step, batch in enumerate(bar):
             progress = ((epoch - 1) * stream.steps + step) / total_steps
-            with precision.autocast():
-                loss, stats = objective(model, batch, progress)
-            optimizer.zero_grad(set_to_none=True)
-            precision.scaler.scale(loss).backward()
-            precision.scaler.step(optimizer)
-            precision.scaler.update()
-            if ema is not None:
-                ema.update(model)
+            stats = train_step(model, optimizer, precision, objective, batch, progress, ema)
             for key, value in stats.items():
-                sums[key] += float(value)
+                sums[key] += value  # tensors stay on the device: no sync per step on CUDA
         row = {"epoch": epoch, "seconds": round(time.monotonic() - began, 3)}
-        row.update({key: round(total / stream.steps, 5) for key, total in sums.items()})
+        row.update({key: round(float(total) / stream.steps, 5) for key, total in sums.items()})
         if evaluate is not None and (epoch % cfg.eval_every == 0 or epoch == epochs):
             row.update(evaluate(model, ema))
         metrics.append(row)
