@@ -51,11 +51,7 @@ def main(argv):
             metrics = fit(stage_dir, f"dann m{member}", cfg, model, dann_objective(cfg), DomainStream(data, cfg),
                           cfg.epochs, cfg.lr, seed, evaluate)
             results[f"dann_m{member}"] = metrics[-1]
-    artifacts.update_summary(paths, last_epoch_metrics={**_previous(paths), **results})
-
-
-def _previous(paths):
-    return artifacts.load_json(paths.summary).get("last_epoch_metrics", {}) if paths.summary.exists() else {}
+    artifacts.update_summary_table(paths, "last_epoch_metrics", results)
 
 
 if __name__ == "__main__":

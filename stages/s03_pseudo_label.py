@@ -35,7 +35,7 @@ def main(argv):
     if labels is not None:  # reporting only
         precision = float((probs[keep].argmax(1) == labels[keep]).mean()) if len(keep) else 0.0
         line += f", pseudo-label accuracy {precision:.4f}"
-        artifacts.update_summary(paths, **{f"pseudo_r{round_}_accuracy": round(precision, 4)})
+        artifacts.update_summary_table(paths, "pseudo_label_accuracy", {f"round_{round_}": round(precision, 4)})
     print(line)
 
 

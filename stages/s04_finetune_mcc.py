@@ -66,8 +66,7 @@ def main(argv):
             metrics = fit(stage_dir, f"mcc m{member} r{round_}", cfg, model, mcc_objective(cfg),
                           DomainStream(data, cfg, pseudo), cfg.mcc_epochs, cfg.mcc_lr, seed + 1000 * round_, evaluate)
             results[f"mcc_m{member}_r{round_}"] = metrics[-1]
-    previous = artifacts.load_json(paths.summary).get("last_epoch_metrics", {}) if paths.summary.exists() else {}
-    artifacts.update_summary(paths, last_epoch_metrics={**previous, **results})
+    artifacts.update_summary_table(paths, "last_epoch_metrics", results)
 
 
 if __name__ == "__main__":

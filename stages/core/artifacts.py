@@ -154,3 +154,9 @@ def update_summary(paths: RunPaths, **entries):
     summary.update(entries)
     save_json(paths.summary, summary)
     return summary
+
+
+def update_summary_table(paths: RunPaths, table, entries):
+    """Merge entries into the dict summary.json holds under table (stage timings, last metrics)."""
+    summary = load_json(paths.summary) if paths.summary.exists() else {}
+    return update_summary(paths, **{table: {**summary.get(table, {}), **entries}})

@@ -73,7 +73,5 @@ class Timer:
 
     def __exit__(self, kind, value, traceback):
         if kind is None:
-            summary = artifacts.load_json(self.paths.summary) if self.paths.summary.exists() else {}
-            timings = summary.get("stage_seconds", {})
-            timings[self.stage] = round(time.monotonic() - self.began, 1)
-            artifacts.update_summary(self.paths, stage_seconds=timings)
+            seconds = round(time.monotonic() - self.began, 1)
+            artifacts.update_summary_table(self.paths, "stage_seconds", {self.stage: seconds})
