@@ -73,5 +73,7 @@ class Timer:
 
     def __exit__(self, kind, value, traceback):
         if kind is None:
-            seconds = round(time.monotonic() - self.began, 1)
-            artifacts.update_summary_table(self.paths, "stage_seconds", {self.stage: seconds})
+            # Summed over invocations, so a resumed stage reports all the time it took.
+            summary = artifacts.load_json(self.paths.summary) if self.paths.summary.exists() else {}
+            seconds = summary.get("stage_seconds", {}).get(self.stage, 0.0) + time.monotonic() - self.began
+            artifacts.update_summary_table(self.paths, "stage_seconds", {self.stage: round(seconds, 1)})
