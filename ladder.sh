@@ -6,14 +6,17 @@
 # Runs go to DIR/checkpoints and DIR/submissions. Training never sees the labels: they are read
 # only to score each final submission. A preset already finished in DIR is not run again.
 set -euo pipefail
+caller_dir=$(pwd)
 cd "$(dirname "$0")"
+# Paths given on the command line are relative to where the user stands, not to this folder.
+absolute() { case "$1" in ""|/*) echo "$1" ;; *) echo "$caller_dir/$1" ;; esac; }
 PYTHON=${PYTHON:-python3}
 data="" labels="" out="" presets="simple medium strong boss" passthrough=()
 while [ $# -gt 0 ]; do
   case "$1" in
-    --data) data="$2"; shift 2 ;;
-    --target-labels) labels="$2"; shift 2 ;;
-    --out) out="$2"; shift 2 ;;
+    --data) data=$(absolute "$2"); shift 2 ;;
+    --target-labels) labels=$(absolute "$2"); shift 2 ;;
+    --out) out=$(absolute "$2"); shift 2 ;;
     --presets) presets="$2"; shift 2 ;;
     -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
     *) passthrough+=("$1"); shift ;;
@@ -24,9 +27,6 @@ if [ -z "$data" ] || [ -z "$labels" ] || [ -z "$out" ]; then
 fi
 [ -f "$labels" ] || { echo "error: $labels does not exist: pass the id,label CSV of the doodles" >&2; exit 2; }
 mkdir -p "$out"
-out=$(cd "$out" && pwd)
-data=$(cd "$(dirname "$data")" && pwd)/$(basename "$data")
-labels=$(cd "$(dirname "$labels")" && pwd)/$(basename "$labels")
 
 for preset in $presets; do
   seconds_file="$out/seconds_$preset.txt"

@@ -8,16 +8,19 @@
 # Options: --data PATH  --preset NAME  --run NAME  --target-labels CSV  --device auto|cpu|cuda,
 # and any other --key value is a setting override (python -m stages.s01_preprocess --help lists them).
 set -euo pipefail
+caller_dir=$(pwd)
 cd "$(dirname "$0")"
+# Paths given on the command line are relative to where the user stands, not to this folder.
+absolute() { case "$1" in ""|/*) echo "$1" ;; *) echo "$caller_dir/$1" ;; esac; }
 PYTHON=${PYTHON:-python3}
 
 data="" preset="" run="" labels="" passthrough=()
 while [ $# -gt 0 ]; do
   case "$1" in
-    --data) data="${2:?--data needs a path}"; shift 2 ;;
+    --data) data=$(absolute "${2:?--data needs a path}"); shift 2 ;;
     --preset) preset="${2:?--preset needs a name}"; shift 2 ;;
     --run) run="${2:?--run needs a name}"; shift 2 ;;
-    --target-labels) labels="${2:?--target-labels needs a CSV path}"; shift 2 ;;
+    --target-labels) labels=$(absolute "${2:?--target-labels needs a CSV path}"); shift 2 ;;
     -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) passthrough+=("$1"); shift ;;
   esac

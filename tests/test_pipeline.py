@@ -68,3 +68,11 @@ def test_run_all_rejects_unknown_settings(tiny, workdir):
     assert result.returncode == 2
     assert "unknown setting --epoch" in result.stderr
     assert not (workdir / "checkpoints" / "x").exists()
+
+
+def test_run_all_reads_relative_paths_from_where_the_user_stands(tiny, workdir):
+    env = dict(os.environ, ROD_WORKDIR=str(workdir))
+    result = subprocess.run(["bash", str(PROJECT / "run_all.sh"), "--data", "missing.zip", "--run", "x"],
+                            cwd=tiny["tmp"], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert f"{tiny['tmp']}/missing.zip does not exist" in result.stderr
