@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run the whole pipeline: preprocess -> DANN -> [pseudo-label -> fine-tune] x rounds -> ensemble -> submission.
+# Run the whole pipeline: preprocess -> DANN -> [pseudo-label -> fine-tune] x rounds -> ensemble -> report -> submission.
 #
 #   bash run_all.sh                                   # the embedded demo (no data needed)
 #   bash run_all.sh --data real_or_drawing.zip --preset boss --run myrun
@@ -61,4 +61,6 @@ if [ "$(setting mcc_epochs)" -gt 0 ]; then
   done
 fi
 stage s05_ensemble "${args[@]}"
+[ -n "$(setting eval_doodles)" ] && stage s08_eval_doodles "${args[@]}"
+stage s07_report "${args[@]}"  # before s06, so that the submission and accuracy are the last lines
 stage s06_write_submission "${args[@]}"

@@ -136,6 +136,14 @@ class RunPaths:
         return self.root / "ensemble.json"
 
     @property
+    def report_dir(self) -> Path:
+        return self.root / "report"
+
+    @property
+    def report_md(self) -> Path:
+        return self.root / "report.md"
+
+    @property
     def submission(self) -> Path:
         return self.root_dir / "submissions" / f"{self.run}.csv"
 

@@ -69,6 +69,10 @@ class Config:
     tta_flip: bool = True  # average each image with its mirror image
     adabn: bool = False  # recompute BatchNorm statistics on the target before predicting
     balance: bool = False  # the target is balanced: rebalance predicted class shares (Sinkhorn)
+    # offline evaluation (s08): a folder with doodles.zip + labels.csv (id,label[,source])
+    eval_doodles: str = ""
+    # report (s07)
+    report_points: int = 1000  # t-SNE points per domain (a seeded subsample)
     # speed
     amp: bool = True  # mixed precision on CUDA
     compile: bool = False  # torch.compile on CUDA

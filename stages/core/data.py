@@ -82,6 +82,15 @@ def decode_layout(layout: Layout, image_size, canny_low, canny_high, progress=Tr
     return arrays, manifest
 
 
+def decode_doodles(layout: Layout, image_size, progress=True):
+    """uint8 (N, H, W) doodles of a labelled evaluation set, resized like the training target."""
+    digest, size, images = hashlib.sha256(), None, []
+    for name in tqdm(layout.target_files, desc="decode doodles", unit="img", disable=None if progress else True):
+        image, size = _decode(layout, name, "L", size, digest)
+        images.append(np.asarray(_resize(image, image_size)))
+    return np.stack(images)
+
+
 def write_cache(paths: artifacts.RunPaths, arrays, manifest):
     for name, array in arrays.items():
         artifacts.save_array(paths.cache_array(name), array)

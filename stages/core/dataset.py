@@ -204,3 +204,24 @@ def quick_fingerprint(data_path) -> str:
         stat = entry.stat()
         digest.update(f"{entry}|{stat.st_size}|{stat.st_mtime_ns}".encode())
     return digest.hexdigest()
+
+
+def open_doodles(data_path) -> Layout:
+    """A labelled doodle set for offline evaluation: a zip or folder holding test_data/<any>/<id>.bmp only."""
+    path = Path(data_path)
+    if not path.exists():
+        raise UserError(f"{path} does not exist: give doodles.zip (or its folder) of a labelled doodle set")
+    if path.is_dir():
+        root, names, _ = _list_folder_any(path)
+        layout = Layout(origin=str(path), _root=root)
+    else:
+        archive, names, _ = _list_zip(path)
+        layout = Layout(origin=str(path), _zip=archive)
+    layout.prefix = _split_prefix(names, layout.origin)
+    layout.target_files, layout.target_ids = _collect_target(names, layout.prefix, layout.origin)
+    return layout
+
+
+def _list_folder_any(path):
+    names = [p.relative_to(path).as_posix() for p in Path(path).rglob("*") if p.is_file()]
+    return Path(path), names, []
