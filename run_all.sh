@@ -61,6 +61,6 @@ if [ "$(setting mcc_epochs)" -gt 0 ]; then
   done
 fi
 stage s05_ensemble "${args[@]}"
-[ -n "$(setting eval_doodles)" ] && stage s08_eval_doodles "${args[@]}"
+if [ -n "$(setting eval_doodles)" ]; then stage s08_eval_doodles "${args[@]}"; fi
 stage s07_report "${args[@]}"  # before s06, so that the submission and accuracy are the last lines
 stage s06_write_submission "${args[@]}"
