@@ -60,6 +60,7 @@ if [ "$(setting mcc_epochs)" -gt 0 ]; then
     stage s04_finetune_mcc "${args[@]}" --round "$r"
   done
 fi
+if [ "$(setting select)" = label_free ]; then stage s09_select_checkpoint "${args[@]}"; fi
 stage s05_ensemble "${args[@]}"
 if [ -n "$(setting eval_doodles)" ]; then stage s08_eval_doodles "${args[@]}"; fi
 stage s07_report "${args[@]}"  # before s06, so that the submission and accuracy are the last lines

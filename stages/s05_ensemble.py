@@ -13,6 +13,10 @@ from stages.core.train import load_model
 
 
 def member_checkpoints(cfg, paths):
+    """Each member's last model, or (--select label_free) the checkpoint s09 picked for it."""
+    if cfg.select == "label_free":
+        picks = artifacts.load_json(artifacts.require(paths.root / "selection.json", "s09_select_checkpoint"))["picks"]
+        return [artifacts.require(paths.root / picks[str(m)], "s09_select_checkpoint") for m in range(cfg.members)]
     rounds = cfg.pseudo_rounds if cfg.mcc_epochs > 0 else 0
     return [artifacts.require(paths.model_after(m, rounds), paths.maker_of(rounds)) for m in range(cfg.members)]
 

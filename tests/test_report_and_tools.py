@@ -95,3 +95,16 @@ def test_kaggle_submit_validates_before_upload(trained, monkeypatch, workdir):
     submission.write_text(good)
     kaggle.main(["submit", "--run", "t", "-m", "first try"])
     assert calls == ["auth", (str(submission), "first try", kaggle.COMPETITION)]
+
+
+def test_label_free_selection_feeds_the_ensemble(trained):
+    from stages import s09_select_checkpoint
+
+    s09_select_checkpoint.main(["--run", "t"])
+    table = (trained / "selection.csv").read_text().splitlines()
+    assert table[0] == "member,candidate,entropy,prior_kl,agreement,target_acc" and len(table) >= 3
+    s05_ensemble.main(["--run", "t", "--select", "label_free"])
+    import json
+
+    chosen = json.loads((trained / "selection.json").read_text())["picks"]["0"]
+    assert json.loads((trained / "ensemble.json").read_text())["members"] == [chosen]

@@ -66,6 +66,7 @@ class Config:
     mcc_adversarial: bool = False
     pseudo_weight: float = 1.0
     # prediction (s03 teacher and s05)
+    select: str = "last"  # last | label_free (the checkpoint s09_select_checkpoint picked per member)
     tta_flip: bool = True  # average each image with its mirror image
     adabn: bool = False  # recompute BatchNorm statistics on the target before predicting
     balance: bool = False  # the target is balanced: rebalance predicted class shares (Sinkhorn)
@@ -97,6 +98,7 @@ CHOICES = {
     "source_form": ("canny", "gray"),
     "lambda_schedule": ("fixed", "adaptive"),
     "pseudo_teacher": ("model", "ema"),
+    "select": ("last", "label_free"),
 }
 
 FIELD_TYPES = {f.name: f.type for f in fields(Config)}

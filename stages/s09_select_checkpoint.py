@@ -1,0 +1,51 @@
+"""Stage 9: score every checkpoint of each member without target labels and pick one per member
+(rule in stages/core/selection.py). Writes selection.csv (signals; target accuracy too when labels
+are given, for reporting only) and selection.json, which s05_ensemble uses with --select label_free.
+
+python -m stages.s09_select_checkpoint --run NAME
+"""
+import pandas as pd
+
+from stages.core import artifacts, stage
+from stages.core.data import load_cache
+from stages.core.errors import UserError, run_stage
+from stages.core.predict import accuracy
+from stages.core.selection import pick, signals
+from stages.core.train import CHECKPOINT_TAGS
+from stages.s05_ensemble import member_probs
+
+
+def candidates(cfg, paths, member):
+    """Every tagged checkpoint of a member, in training order."""
+    dirs = [paths.dann_dir(member)] + [paths.mcc_dir(member, r) for r in range(1, cfg.pseudo_rounds + 1)]
+    found = [artifacts.checkpoint_path(d, tag) for d in dirs for tag in CHECKPOINT_TAGS]
+    return list(dict.fromkeys(p for p in found if p.exists()))
+
+
+def main(argv):
+    cfg, paths = stage.start(argv, "s09_select_checkpoint")
+    device = cfg.resolved_device()
+    data = load_cache(paths, cfg.source_form, device)
+    labels = stage.target_labels(cfg, data)
+    tables, picks = [], {}
+    with stage.Timer(paths, "s09_select_checkpoint"):
+        for member in range(cfg.members):
+            found = candidates(cfg, paths, member)
+            if not found:
+                raise UserError(f"no checkpoints for member {member} in {paths.root}: run s02_train_dann first")
+            probs = {str(p.relative_to(paths.root)): member_probs(p, data.target_x, device, cfg, cfg.ema_decay > 0)
+                     for p in found}
+            table = signals(probs)
+            table.insert(0, "member", member)
+            if labels is not None:
+                table["target_acc"] = [round(accuracy(p, labels), 5) for p in probs.values()]
+            picks[member] = table["candidate"][pick(table)]
+            tables.append(table)
+        artifacts.save_text(paths.root / "selection.csv", pd.concat(tables).round(5).to_csv(index=False))
+        artifacts.save_json(paths.root / "selection.json", {"picks": {str(m): c for m, c in picks.items()}})
+    for member, chosen in picks.items():
+        print(f"s09_select_checkpoint: member {member} -> {chosen}")
+
+
+if __name__ == "__main__":
+    run_stage(main)

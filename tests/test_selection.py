@@ -1,0 +1,25 @@
+import numpy as np
+import pandas as pd
+
+from stages.core.selection import mean_entropy, pick, prior_kl, signals
+
+
+def test_signals_of_simple_cases():
+    uniform_rows = np.full((4, 2), 0.5)
+    confident = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [0.0, 1.0]])
+    assert abs(mean_entropy(uniform_rows) - np.log(2)) < 1e-9 and mean_entropy(confident) < 1e-9
+    assert prior_kl(confident) < 1e-9
+    assert abs(prior_kl(np.array([[1.0, 0.0]] * 4)) - np.log(2)) < 1e-9
+
+
+def test_rule_prefers_confident_balanced_and_agreeing():
+    good = np.array([[0.9, 0.1], [0.1, 0.9], [0.9, 0.1], [0.1, 0.9]])
+    collapsed = np.array([[0.6, 0.4]] * 4)  # unsure, everything in class 0
+    table = signals({"a": collapsed, "b": good, "c": good * 0.5 + 0.25})
+    assert table["candidate"][pick(table)] == "b"
+
+
+def test_ties_go_to_the_later_checkpoint():
+    table = pd.DataFrame({"candidate": ["early", "final"], "entropy": [0.5, 0.5], "prior_kl": [0.1, 0.1],
+                          "agreement": [0.9, 0.9]})
+    assert table["candidate"][pick(table)] == "final"
