@@ -174,22 +174,28 @@ def _collect_target(names, prefix, origin):
     return [by_id[i] for i in ids], ids
 
 
-def open_layout(data_path) -> Layout:
-    """Open a zip or folder, check its layout, and list its images (nothing is decoded yet)."""
-    path = Path(data_path)
-    if not str(data_path):
-        raise UserError("no data given: pass --data path/to/real_or_drawing.zip (or its unzipped folder)")
+def _open(path, list_folder, missing_hint):
+    """(layout with its prefix set, member names, directory names) of a zip or folder."""
     if not path.exists():
-        raise UserError(f"{path} does not exist: pass --data path/to/real_or_drawing.zip (or its unzipped folder)")
+        raise UserError(f"{path} does not exist: {missing_hint}")
     if path.is_dir():
-        root, names, dirs = _list_folder(path)
+        root, names, dirs = list_folder(path)
         layout = Layout(origin=str(path), _root=root)
     else:
         archive, names, dirs = _list_zip(path)
         layout = Layout(origin=str(path), _zip=archive)
-    prefix = layout.prefix = _split_prefix(names, layout.origin)
-    layout.source_files = _collect_source(names, dirs, prefix, layout.origin)
-    layout.target_files, layout.target_ids = _collect_target(names, prefix, layout.origin)
+    layout.prefix = _split_prefix(names, layout.origin)
+    return layout, names, dirs
+
+
+def open_layout(data_path) -> Layout:
+    """Open a zip or folder, check its layout, and list its images (nothing is decoded yet)."""
+    hint = "pass --data path/to/real_or_drawing.zip (or its unzipped folder)"
+    if not str(data_path):
+        raise UserError(f"no data given: {hint}")
+    layout, names, dirs = _open(Path(data_path), _list_folder, hint)
+    layout.source_files = _collect_source(names, dirs, layout.prefix, layout.origin)
+    layout.target_files, layout.target_ids = _collect_target(names, layout.prefix, layout.origin)
     return layout
 
 
@@ -208,16 +214,8 @@ def quick_fingerprint(data_path) -> str:
 
 def open_doodles(data_path) -> Layout:
     """A labelled doodle set for offline evaluation: a zip or folder holding test_data/<any>/<id>.bmp only."""
-    path = Path(data_path)
-    if not path.exists():
-        raise UserError(f"{path} does not exist: give doodles.zip (or its folder) of a labelled doodle set")
-    if path.is_dir():
-        root, names, _ = _list_folder_any(path)
-        layout = Layout(origin=str(path), _root=root)
-    else:
-        archive, names, _ = _list_zip(path)
-        layout = Layout(origin=str(path), _zip=archive)
-    layout.prefix = _split_prefix(names, layout.origin)
+    hint = "give doodles.zip (or its folder) of a labelled doodle set"
+    layout, names, _ = _open(Path(data_path), _list_folder_any, hint)
     layout.target_files, layout.target_ids = _collect_target(names, layout.prefix, layout.origin)
     return layout
 
