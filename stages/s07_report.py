@@ -20,7 +20,7 @@ from stages.core.train import CHECKPOINT_TAGS, load_model
 
 def training_tables(cfg, paths, member=0):
     """metrics.csv of one member's training stages, in the order they ran."""
-    dirs = [paths.dann_dir(member)] + [paths.mcc_dir(member, r) for r in range(1, cfg.pseudo_rounds + 1)]
+    dirs = paths.stage_dirs(member, cfg.pseudo_rounds)
     return {d.name: pd.read_csv(artifacts.metrics_path(d)) for d in dirs if artifacts.metrics_path(d).exists()}
 
 

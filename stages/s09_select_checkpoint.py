@@ -17,7 +17,7 @@ from stages.s05_ensemble import member_probs
 
 def candidates(cfg, paths, member):
     """Every tagged checkpoint of a member, in training order."""
-    dirs = [paths.dann_dir(member)] + [paths.mcc_dir(member, r) for r in range(1, cfg.pseudo_rounds + 1)]
+    dirs = paths.stage_dirs(member, cfg.pseudo_rounds)
     found = [artifacts.checkpoint_path(d, tag) for d in dirs for tag in CHECKPOINT_TAGS]
     return list(dict.fromkeys(p for p in found if p.exists()))
 

@@ -114,6 +114,10 @@ class RunPaths:
     def mcc_dir(self, member, round_) -> Path:
         return self.root / f"mcc_m{member}_r{round_}"
 
+    def stage_dirs(self, member, rounds):
+        """A member's training folders in the order they run: DANN, then each fine-tuning round."""
+        return [self.dann_dir(member)] + [self.mcc_dir(member, r) for r in range(1, rounds + 1)]
+
     def model_after(self, member, round_) -> Path:
         """The final checkpoint of a member after round_ fine-tuning rounds (0 = the DANN model)."""
         stage_dir = self.dann_dir(member) if round_ == 0 else self.mcc_dir(member, round_)
@@ -167,4 +171,6 @@ def update_summary(paths: RunPaths, **entries):
 def update_summary_table(paths: RunPaths, table, entries):
     """Merge entries into the dict summary.json holds under table (stage timings, last metrics)."""
     summary = load_json(paths.summary) if paths.summary.exists() else {}
-    return update_summary(paths, **{table: {**summary.get(table, {}), **entries}})
+    summary[table] = {**summary.get(table, {}), **entries}
+    save_json(paths.summary, summary)
+    return summary

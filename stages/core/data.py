@@ -55,16 +55,13 @@ def decode_layout(layout: Layout, image_size, canny_low, canny_high, progress=Tr
         canny.append(cv2.Canny(gray_array, canny_low, canny_high))
         labels.append(label)
     source_size = size
-    target, size = [], None
-    for name in tqdm(layout.target_files, desc="decode doodles", unit="img", disable=None if progress else True):
-        image, size = _decode(layout, name, "L", size, digest)
-        target.append(np.asarray(_resize(image, image_size)))
+    target, size = _decode_doodles(layout, image_size, digest, progress)
     arrays = {
         "source_rgb": np.stack(rgb),
         "source_gray": np.stack(gray),
         "source_canny": np.stack(canny),
         "source_labels": np.asarray(labels, dtype=np.int64),
-        "target_gray": np.stack(target),
+        "target_gray": target,
         "target_ids": np.asarray(layout.target_ids, dtype=np.int64),
     }
     manifest = {
@@ -82,13 +79,18 @@ def decode_layout(layout: Layout, image_size, canny_low, canny_high, progress=Tr
     return arrays, manifest
 
 
-def decode_doodles(layout: Layout, image_size, progress=True):
-    """uint8 (N, H, W) doodles of a labelled evaluation set, resized like the training target."""
-    digest, size, images = hashlib.sha256(), None, []
+def _decode_doodles(layout: Layout, image_size, digest, progress):
+    """uint8 (N, image_size, image_size) grayscale doodles of layout.target_files, and their original size."""
+    images, size = [], None
     for name in tqdm(layout.target_files, desc="decode doodles", unit="img", disable=None if progress else True):
         image, size = _decode(layout, name, "L", size, digest)
         images.append(np.asarray(_resize(image, image_size)))
-    return np.stack(images)
+    return np.stack(images), size
+
+
+def decode_doodles(layout: Layout, image_size, progress=True):
+    """uint8 (N, H, W) doodles of a labelled evaluation set, resized like the training target."""
+    return _decode_doodles(layout, image_size, hashlib.sha256(), progress)[0]
 
 
 def write_cache(paths: artifacts.RunPaths, arrays, manifest):

@@ -28,27 +28,6 @@ def label_vector(num_target, indices, labels):
     return vector
 
 
-def centroid_refine(features, probs, iterations=2, temperature=0.1):
-    """Relabel the target by its nearest class centroid in feature space (cosine), as in SHOT.
-
-    The first centroids are the prediction-weighted means of the target features; each further
-    iteration recomputes them from the hard nearest-centroid labels. Doodles of one class look
-    alike, so their features cluster: the clusters fix many of the classifier's mistakes.
-    Returns soft assignments softmax(cos / temperature), shape like probs.
-    """
-    features = features / (np.linalg.norm(features, axis=1, keepdims=True) + 1e-8)
-    weights = probs
-    for _ in range(max(1, iterations)):
-        centroids = weights.T @ features / (weights.sum(0)[:, None] + 1e-8)
-        centroids /= np.linalg.norm(centroids, axis=1, keepdims=True) + 1e-8
-        similarity = features @ centroids.T
-        weights = np.eye(probs.shape[1])[similarity.argmax(1)]
-    logits = similarity / temperature
-    logits -= logits.max(1, keepdims=True)
-    soft = np.exp(logits)
-    return (soft / soft.sum(1, keepdims=True)).astype(np.float32)
-
-
 def balance_probs(probs, iterations=30):
     """Rescale class columns (Sinkhorn-Knopp) so that the predicted class shares become uniform.
 
