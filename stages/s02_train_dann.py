@@ -40,8 +40,8 @@ def main(argv):
     cfg, paths = stage.start(argv, "s02_train_dann")
     stage.save_config(cfg, paths)
     device = cfg.resolved_device()
-    data = load_cache(paths, cfg.source_form, device)
-    evaluate = stage.target_evaluator(cfg, data)
+    data = load_cache(paths, cfg.source_form, device, cfg.source_holdout)
+    evaluate = stage.epoch_evaluator(cfg, data)
     results = {}
     with stage.Timer(paths, "s02_train_dann"):
         for member, seed in enumerate(cfg.member_seeds()):

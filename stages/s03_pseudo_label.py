@@ -17,7 +17,7 @@ def main(argv):
     round_, argv = stage.pop_round(argv)
     cfg, paths = stage.start(argv, f"s03_pseudo_label round {round_}")
     device = cfg.resolved_device()
-    data = load_cache(paths, cfg.source_form, device)
+    data = load_cache(paths, cfg.source_form, device, cfg.source_holdout)
     teachers = [artifacts.require(paths.model_after(m, round_ - 1), paths.maker_of(round_ - 1)) for m in range(cfg.members)]
     use_ema = cfg.pseudo_teacher == "ema" and cfg.ema_decay > 0
     with stage.Timer(paths, f"s03_pseudo_label_r{round_}"):

@@ -54,9 +54,9 @@ def main(argv):
     if cfg.mcc_epochs < 1:
         raise UserError("--mcc-epochs is 0 for this run: set --mcc-epochs N to fine-tune")
     device = cfg.resolved_device()
-    data = load_cache(paths, cfg.source_form, device)
+    data = load_cache(paths, cfg.source_form, device, cfg.source_holdout)
     pseudo = torch.from_numpy(read_pseudo_labels(paths.pseudo_labels(round_), data.target_ids)).to(device)
-    evaluate = stage.target_evaluator(cfg, data)
+    evaluate = stage.epoch_evaluator(cfg, data)
     results = {}
     with stage.Timer(paths, f"s04_finetune_mcc_r{round_}"):
         for member, seed in enumerate(cfg.member_seeds()):

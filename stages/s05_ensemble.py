@@ -39,7 +39,7 @@ def ensemble_probs(checkpoints, target_x, device, cfg, use_ema):
 def main(argv):
     cfg, paths = stage.start(argv, "s05_ensemble")
     device = cfg.resolved_device()
-    data = load_cache(paths, cfg.source_form, device)
+    data = load_cache(paths, cfg.source_form, device, cfg.source_holdout)
     checkpoints = member_checkpoints(cfg, paths)
     with stage.Timer(paths, "s05_ensemble"):
         mean, members = ensemble_probs(checkpoints, data.target_x, device, cfg, cfg.ema_decay > 0)

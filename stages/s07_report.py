@@ -81,7 +81,7 @@ def prediction_section(paths, target_labels, num_classes):
 def main(argv):
     cfg, paths = stage.start(argv, "s07_report")
     device = cfg.resolved_device()
-    data = load_cache(paths, cfg.source_form, device)
+    data = load_cache(paths, cfg.source_form, device, cfg.source_holdout)
     target_labels = stage.target_labels(cfg, data)
     lines = [f"# Run {cfg.run}", "", f"Preset `{cfg.preset}`; data `{cfg.data}`.", "", "![samples](samples.png)", ""]
     with stage.Timer(paths, "s07_report"):

@@ -11,7 +11,7 @@ from stages.core.data import load_cache
 from stages.core.errors import UserError, run_stage
 from stages.core.predict import accuracy
 from stages.core.selection import pick, signals
-from stages.core.train import CHECKPOINT_TAGS
+from stages.core.train import CHECKPOINT_TAGS, load_model
 from stages.s05_ensemble import member_probs
 
 
@@ -25,7 +25,7 @@ def candidates(cfg, paths, member):
 def main(argv):
     cfg, paths = stage.start(argv, "s09_select_checkpoint")
     device = cfg.resolved_device()
-    data = load_cache(paths, cfg.source_form, device)
+    data = load_cache(paths, cfg.source_form, device, cfg.source_holdout)
     labels = stage.target_labels(cfg, data)
     tables, picks = [], {}
     with stage.Timer(paths, "s09_select_checkpoint"):
@@ -33,9 +33,13 @@ def main(argv):
             found = candidates(cfg, paths, member)
             if not found:
                 raise UserError(f"no checkpoints for member {member} in {paths.root}: run s02_train_dann first")
-            probs = {str(p.relative_to(paths.root)): member_probs(p, data.target_x, device, cfg, cfg.ema_decay > 0)
-                     for p in found}
-            table = signals(probs)
+            names = [str(p.relative_to(paths.root)) for p in found]
+            probs = {name: member_probs(p, data.target_x, device, cfg, cfg.ema_decay > 0) for name, p in zip(names, found)}
+            held_out = None
+            if cfg.source_holdout > 0:
+                held_out = {name: stage.source_val_accuracy(load_model(p, device, cfg.ema_decay > 0)[0], data)
+                            for name, p in zip(names, found)}
+            table = signals(probs, held_out)
             table.insert(0, "member", member)
             if labels is not None:
                 table["target_acc"] = [round(accuracy(p, labels), 5) for p in probs.values()]

@@ -76,3 +76,20 @@ def test_run_all_reads_relative_paths_from_where_the_user_stands(tiny, workdir):
                             cwd=tiny["tmp"], env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert f"{tiny['tmp']}/missing.zip does not exist" in result.stderr
+
+
+
+def test_label_free_selection_scores_checkpoints_on_the_held_out_photos(tiny, workdir):
+    from stages import s01_preprocess, s02_train_dann, s05_ensemble, s09_select_checkpoint
+
+    run = ["--run", "held"]
+    s01_preprocess.main(run + ["--data", str(tiny["zip"]), *FAST, "--epochs", "2", "--members", "2",
+                               "--source-holdout", "0.25", "--select", "label_free"])
+    for stage_main in (s02_train_dann.main, s09_select_checkpoint.main, s05_ensemble.main):
+        stage_main(run)
+    root = workdir / "checkpoints" / "held"
+    selection = pd.read_csv(root / "selection.csv")
+    assert selection["source_val_acc"].between(0, 1).all() and set(selection["member"]) == {0, 1}
+    assert "source_val_acc" in pd.read_csv(root / "dann_m0" / "metrics.csv")
+    picks = json.loads((root / "selection.json").read_text())["picks"]
+    assert json.loads((root / "ensemble.json").read_text())["members"] == [picks["0"], picks["1"]]

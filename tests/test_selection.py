@@ -23,3 +23,16 @@ def test_ties_go_to_the_later_checkpoint():
     table = pd.DataFrame({"candidate": ["early", "final"], "entropy": [0.5, 0.5], "prior_kl": [0.1, 0.1],
                           "agreement": [0.9, 0.9]})
     assert table["candidate"][pick(table)] == "final"
+
+
+def test_held_out_photo_accuracy_breaks_a_tie_of_the_target_signals():
+    same = {"entropy": [0.5, 0.5], "prior_kl": [0.1, 0.1], "agreement": [0.9, 0.9]}
+    table = pd.DataFrame({"candidate": ["early", "final"], **same, "source_val_acc": [0.8, 0.6]})
+    assert table["candidate"][pick(table)] == "early"
+
+
+def test_signals_carry_the_held_out_accuracy_of_each_candidate():
+    probs = np.array([[0.9, 0.1], [0.2, 0.8]])
+    table = signals({"a": probs, "b": probs}, {"a": 0.4, "b": 0.7})
+    assert table["source_val_acc"].tolist() == [0.4, 0.7]
+    assert "source_val_acc" not in signals({"a": probs})

@@ -5,8 +5,8 @@ import torch
 
 from conftest import FAST
 from stages import s01_preprocess
-from stages.core import artifacts, config
-from stages.core.data import augment, index_batches, load_cache
+from stages.core import artifacts, config, stage
+from stages.core.data import augment, holdout_split, index_batches, load_cache
 from stages.core.errors import UserError
 from stages.core.models import build_model
 from stages.core.train import DomainStream, fit, load_model, tag_epochs
@@ -18,7 +18,7 @@ def prepared(tiny, extra=()):
     cfg = config.resolve(["--run", "r"] + FAST + ["--epochs", "3", "--ema-decay", "0.9", "--lambda-schedule", "adaptive",
                                                  "--aug-translate", "0.1", "--aug-scale", "0.1"] + list(extra))
     paths = artifacts.RunPaths("r")
-    return cfg, paths, load_cache(paths, cfg.source_form, torch.device("cpu"))
+    return cfg, paths, load_cache(paths, cfg.source_form, torch.device("cpu"), cfg.source_holdout)
 
 
 def train(cfg, data, stage_dir, init_seed=0, evaluate=None):
@@ -120,3 +120,23 @@ def test_checkpoints_load_with_weights_only(tmp_path):
     artifacts.save_torch(tmp_path / "x.pt", {"a": np.int64(1)})  # a numpy scalar is not a plain weight
     with pytest.raises(Exception):
         artifacts.load_torch(tmp_path / "x.pt")
+
+
+def test_held_out_photos_are_a_fixed_per_class_split_kept_out_of_training(tiny, workdir):
+    labels = np.repeat(np.arange(3), 20)
+    train_idx, held = holdout_split(labels, 0.1)
+    assert np.bincount(labels[held]).tolist() == [2, 2, 2]
+    assert len(np.intersect1d(train_idx, held)) == 0 and len(train_idx) + len(held) == len(labels)
+    assert np.array_equal(held, holdout_split(labels, 0.1)[1])  # the same split every time
+    assert len(holdout_split(labels, 0.0)[1]) == 0
+
+    cfg, paths, data = prepared(tiny, ["--source-holdout", "0.2"])
+    whole = load_cache(paths, cfg.source_form, torch.device("cpu"))
+    assert len(data.source_y) + len(data.source_val_y) == len(whole.source_y) and len(data.source_val_y) > 0
+    _, metrics = train(cfg, data, paths.dann_dir(0), evaluate=stage.epoch_evaluator(cfg, data))
+    assert all(0.0 <= row["source_val_acc"] <= 1.0 and "source_val_acc_ema" in row for row in metrics)
+
+
+def test_source_holdout_outside_its_range_is_refused():
+    with pytest.raises(UserError, match="--source-holdout"):
+        config.resolve(["--run", "r", "--source-holdout", "0.7"])

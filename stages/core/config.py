@@ -51,7 +51,8 @@ class Config:
     aug_rotate: float = 15.0  # degrees
     aug_translate: float = 0.0  # fraction of the image
     aug_scale: float = 0.0  # +- relative zoom
-    eval_every: int = 1  # epochs between target evaluations (only with --target-labels)
+    source_holdout: float = 0.0  # fraction of each class's photos kept out of training: s09's source-accuracy signal
+    eval_every: int = 1  # epochs between evaluations (held-out photos; target accuracy only with --target-labels)
     # pseudo-labels (s03)
     pseudo_rounds: int = 0
     pseudo_teacher: str = "ema"  # model | ema (EMA weights, when ema_decay > 0); members are averaged
@@ -203,6 +204,8 @@ def validate(cfg: Config) -> Config:
             raise UserError(f"--{key.replace('_', '-')} must be at least 1, got {getattr(cfg, key)}")
     if cfg.width <= 0 or cfg.lr <= 0:
         raise UserError("--width and --lr must be positive")
+    if not 0.0 <= cfg.source_holdout < 0.5:
+        raise UserError(f"--source-holdout must lie in [0, 0.5), got {cfg.source_holdout}: e.g. 0.1 keeps a tenth of the photos out")
     if cfg.device == "cuda" and not torch.cuda.is_available():
         raise UserError("--device cuda was asked for but no CUDA GPU is visible; use --device auto or cpu")
     return cfg

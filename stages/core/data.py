@@ -102,28 +102,52 @@ def write_cache(paths: artifacts.RunPaths, arrays, manifest):
 
 @dataclass
 class DomainData:
-    """Training tensors, kept as uint8 (N, 1, H, W) on the training device."""
+    """Training tensors, kept as uint8 (N, 1, H, W) on the training device.
+
+    source_val_x / source_val_y: photos held out of training (--source-holdout), empty by default.
+    """
 
     source_x: torch.Tensor
     source_y: torch.Tensor
     target_x: torch.Tensor
     target_ids: np.ndarray
     num_classes: int
+    source_val_x: torch.Tensor | None = None
+    source_val_y: torch.Tensor | None = None
 
 
-def load_cache(paths: artifacts.RunPaths, source_form, device) -> DomainData:
+HOLDOUT_SEED = 20230  # one split per dataset, the same for every member, seed and stage
+
+
+def holdout_split(labels, fraction):
+    """Indices (train, held_out): round(fraction x n_c) photos of each class c, drawn with a fixed seed."""
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(HOLDOUT_SEED)
+    held = [rng.permutation(np.flatnonzero(labels == c))[: int(round(fraction * (labels == c).sum()))]
+            for c in np.unique(labels)]
+    held = np.sort(np.concatenate(held)) if held else np.zeros(0, dtype=np.int64)
+    return np.setdiff1d(np.arange(len(labels)), held), held
+
+
+def load_cache(paths: artifacts.RunPaths, source_form, device, holdout=0.0) -> DomainData:
     manifest = artifacts.load_json(artifacts.require(paths.manifest, "s01_preprocess"))
 
-    def tensor(name):
-        array = np.load(artifacts.require(paths.cache_array(name), "s01_preprocess"))
-        return torch.from_numpy(array).to(device)
+    def array(name):
+        return np.load(artifacts.require(paths.cache_array(name), "s01_preprocess"))
 
+    def tensor(values):
+        return torch.from_numpy(values).to(device)
+
+    source_x, source_y = array(f"source_{source_form}")[:, None], array("source_labels")
+    train, held = holdout_split(source_y, holdout)
     return DomainData(
-        source_x=tensor(f"source_{source_form}").unsqueeze(1),
-        source_y=tensor("source_labels"),
-        target_x=tensor("target_gray").unsqueeze(1),
-        target_ids=np.load(paths.cache_array("target_ids")),
+        source_x=tensor(source_x[train]),
+        source_y=tensor(source_y[train]),
+        target_x=tensor(array("target_gray")[:, None]),
+        target_ids=array("target_ids"),
         num_classes=manifest["num_classes"],
+        source_val_x=tensor(source_x[held]),
+        source_val_y=tensor(source_y[held]),
     )
 
 

@@ -45,7 +45,7 @@ def sample_grid(arrays, path, per_row=8, seed=0):
 
 
 LOSS_COLUMNS = ("class_loss", "domain_loss", "pseudo_loss", "mcc_loss")
-ACCURACY_COLUMNS = ("source_acc", "domain_acc", "target_acc", "target_acc_ema")
+ACCURACY_COLUMNS = ("source_acc", "domain_acc", "source_val_acc", "source_val_acc_ema", "target_acc", "target_acc_ema")
 
 
 def learning_curves(tables, path):
@@ -58,8 +58,9 @@ def learning_curves(tables, path):
             if column in table:
                 left.plot(epochs, table[column], label=f"{name} {column}")
         for column in ACCURACY_COLUMNS:
-            if column in table:
-                right.plot(epochs, table[column], label=f"{name} {column}")
+            if column in table:  # evaluated columns have gaps when --eval-every > 1
+                seen = table[column].notna()
+                right.plot(epochs[seen], table[column][seen], marker=".", label=f"{name} {column}")
         offset = int(epochs.max())
     for ax, title in ((left, "losses"), (right, "accuracies (target only with --target-labels)")):
         ax.set_xlabel("epoch (stages in order)")

@@ -43,18 +43,34 @@ def target_labels(cfg, data):
     return read_target_labels(cfg.target_labels, data.target_ids, data.num_classes)
 
 
-def target_evaluator(cfg, data):
-    """Per-epoch target accuracy for metrics.csv, only when labels were given (reporting, never selection)."""
+def source_val_accuracy(model, data):
+    """Accuracy on the held-out photos (--source-holdout): a signal that needs no target label."""
+    probs = predict_probs(model, data.source_val_x, tta_flip=False)
+    return accuracy(probs, data.source_val_y.cpu().numpy())
+
+
+def epoch_evaluator(cfg, data):
+    """Per-epoch rows for metrics.csv: held-out photo accuracy (with --source-holdout) and target
+    accuracy (only when labels were given: reporting, never selection). None when neither applies."""
     labels = target_labels(cfg, data)
-    if labels is None:
+    held_out = data.source_val_y is not None and len(data.source_val_y) > 0
+    if labels is None and not held_out:
         return None
 
+    def scores(model, suffix):
+        row = {}
+        if held_out:
+            row[f"source_val_acc{suffix}"] = round(source_val_accuracy(model, data), 5)
+        if labels is not None:
+            row[f"target_acc{suffix}"] = round(accuracy(predict_probs(model, data.target_x, tta_flip=False), labels), 5)
+        return row
+
     def evaluate(model, ema):
-        row = {"target_acc": round(accuracy(predict_probs(model, data.target_x, tta_flip=False), labels), 5)}
+        row = scores(model, "")
         if ema is not None:
             saved = {k: v.clone() for k, v in model.state_dict().items()}
             model.load_state_dict(ema.state)
-            row["target_acc_ema"] = round(accuracy(predict_probs(model, data.target_x, tta_flip=False), labels), 5)
+            row.update(scores(model, "_ema"))
             model.load_state_dict(saved)
         return row
 

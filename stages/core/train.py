@@ -113,7 +113,7 @@ def _checkpoint(model, optimizer, ema, generator, epoch, metrics, cfg, num_class
 
 # Settings that change what a training stage computes: a checkpoint made with others cannot be resumed.
 RECIPE_KEYS = (
-    "seed", "members", "source_form", "width", "epochs", "batch_size", "lr", "weight_decay", "lambda_schedule",
+    "seed", "members", "source_holdout", "source_form", "width", "epochs", "batch_size", "lr", "weight_decay", "lambda_schedule",
     "lambda_max", "label_smoothing", "ema_decay", "aug_flip", "aug_rotate", "aug_translate", "aug_scale",
     "pseudo_rounds", "pseudo_teacher", "pseudo_start", "pseudo_step", "pseudo_floor", "mcc_epochs", "mcc_lr",
     "mcc_mu", "mcc_temperature", "mcc_adversarial", "pseudo_weight",
