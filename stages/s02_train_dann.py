@@ -6,7 +6,6 @@ import torch
 import torch.nn.functional as F
 
 from stages.core import artifacts, stage
-from stages.core.data import load_cache
 from stages.core.errors import run_stage
 from stages.core.losses import dann_lambda, domain_accuracy, domain_loss
 from stages.core.models import build_model, reverse_gradient
@@ -40,7 +39,7 @@ def main(argv):
     cfg, paths = stage.start(argv, "s02_train_dann")
     stage.save_config(cfg, paths)
     device = cfg.resolved_device()
-    data = load_cache(paths, cfg.source_form, device, cfg.source_holdout)
+    data = stage.load_data(cfg, paths, device)
     evaluate = stage.epoch_evaluator(cfg, data)
     results = {}
     with stage.Timer(paths, "s02_train_dann"):

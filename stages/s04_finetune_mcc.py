@@ -9,7 +9,6 @@ import torch
 import torch.nn.functional as F
 
 from stages.core import artifacts, stage
-from stages.core.data import load_cache
 from stages.core.errors import UserError, run_stage
 from stages.core.losses import domain_accuracy, domain_loss, mcc_loss, pseudo_label_loss
 from stages.core.models import reverse_gradient
@@ -54,14 +53,15 @@ def main(argv):
     if cfg.mcc_epochs < 1:
         raise UserError("--mcc-epochs is 0 for this run: set --mcc-epochs N to fine-tune")
     device = cfg.resolved_device()
-    data = load_cache(paths, cfg.source_form, device, cfg.source_holdout)
-    pseudo = torch.from_numpy(read_pseudo_labels(paths.pseudo_labels(round_), data.target_ids)).to(device)
+    data = stage.load_data(cfg, paths, device)
     evaluate = stage.epoch_evaluator(cfg, data)
     results = {}
     with stage.Timer(paths, f"s04_finetune_mcc_r{round_}"):
         for member, seed in enumerate(cfg.member_seeds()):
             start = artifacts.require(paths.model_after(member, round_ - 1), paths.maker_of(round_ - 1))
             model, _ = load_model(start, device, use_ema=cfg.ema_decay > 0)  # the student starts from the teacher
+            owner = None if cfg.ensemble_teacher else member
+            pseudo = torch.from_numpy(read_pseudo_labels(paths.pseudo_labels(round_, owner), data.target_ids)).to(device)
             stage_dir = paths.mcc_dir(member, round_)
             metrics = fit(stage_dir, f"mcc m{member} r{round_}", cfg, model, mcc_objective(cfg),
                           DomainStream(data, cfg, pseudo), cfg.mcc_epochs, cfg.mcc_lr, seed + 1000 * round_, evaluate)

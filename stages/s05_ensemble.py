@@ -5,7 +5,6 @@ python -m stages.s05_ensemble --run NAME [--tta-flip false]
 import numpy as np
 
 from stages.core import artifacts, stage
-from stages.core.data import load_cache
 from stages.core.errors import run_stage
 from stages.core.predict import accuracy, adapt_batchnorm, predict_probs
 from stages.core.pseudo import balance_probs
@@ -39,7 +38,7 @@ def ensemble_probs(checkpoints, target_x, device, cfg, use_ema):
 def main(argv):
     cfg, paths = stage.start(argv, "s05_ensemble")
     device = cfg.resolved_device()
-    data = load_cache(paths, cfg.source_form, device, cfg.source_holdout)
+    data = stage.load_data(cfg, paths, device)
     checkpoints = member_checkpoints(cfg, paths)
     with stage.Timer(paths, "s05_ensemble"):
         mean, members = ensemble_probs(checkpoints, data.target_x, device, cfg, cfg.ema_decay > 0)

@@ -12,7 +12,6 @@ from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
 
 from stages.core import artifacts, plots, stage
-from stages.core.data import load_cache
 from stages.core.errors import run_stage
 from stages.core.predict import extract_features, predict_probs
 from stages.core.train import CHECKPOINT_TAGS, load_model
@@ -81,7 +80,7 @@ def prediction_section(paths, target_labels, num_classes):
 def main(argv):
     cfg, paths = stage.start(argv, "s07_report")
     device = cfg.resolved_device()
-    data = load_cache(paths, cfg.source_form, device, cfg.source_holdout)
+    data = stage.load_data(cfg, paths, device)
     target_labels = stage.target_labels(cfg, data)
     lines = [f"# Run {cfg.run}", "", f"Preset `{cfg.preset}`; data `{cfg.data}`.", "", "![samples](samples.png)", ""]
     with stage.Timer(paths, "s07_report"):

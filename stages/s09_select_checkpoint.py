@@ -7,7 +7,6 @@ python -m stages.s09_select_checkpoint --run NAME
 import pandas as pd
 
 from stages.core import artifacts, stage
-from stages.core.data import load_cache
 from stages.core.errors import UserError, run_stage
 from stages.core.predict import accuracy
 from stages.core.selection import pick, signals
@@ -25,7 +24,7 @@ def candidates(cfg, paths, member):
 def main(argv):
     cfg, paths = stage.start(argv, "s09_select_checkpoint")
     device = cfg.resolved_device()
-    data = load_cache(paths, cfg.source_form, device, cfg.source_holdout)
+    data = stage.load_data(cfg, paths, device)
     labels = stage.target_labels(cfg, data)
     tables, picks = [], {}
     with stage.Timer(paths, "s09_select_checkpoint"):

@@ -93,3 +93,18 @@ def test_label_free_selection_scores_checkpoints_on_the_held_out_photos(tiny, wo
     assert "source_val_acc" in pd.read_csv(root / "dann_m0" / "metrics.csv")
     picks = json.loads((root / "selection.json").read_text())["picks"]
     assert json.loads((root / "ensemble.json").read_text())["members"] == [picks["0"], picks["1"]]
+
+
+def test_members_can_each_label_the_target_for_themselves(tiny, workdir):
+    from stages import s01_preprocess, s02_train_dann, s03_pseudo_label, s04_finetune_mcc
+
+    run = ["--run", "own"]
+    s01_preprocess.main(run + ["--data", str(tiny["zip"]), *FAST, "--epochs", "2", "--members", "2",
+                               "--ensemble-teacher", "false", "--pseudo-rounds", "1", "--mcc-epochs", "1"])
+    for stage_main in (s02_train_dann.main, s03_pseudo_label.main, s04_finetune_mcc.main):
+        stage_main(run)
+    root = workdir / "checkpoints" / "own"
+    assert not (root / "pseudo_labels_r1.csv").exists()
+    for member in (0, 1):
+        assert list(pd.read_csv(root / f"pseudo_labels_m{member}_r1.csv").columns) == ["id", "label", "confidence"]
+        assert (root / f"mcc_m{member}_r1" / "final.pt").exists()

@@ -127,8 +127,10 @@ class RunPaths:
     def maker_of(round_):
         return "s02_train_dann" if round_ == 0 else f"s04_finetune_mcc (round {round_})"
 
-    def pseudo_labels(self, round_) -> Path:
-        return self.root / f"pseudo_labels_r{round_}.csv"
+    def pseudo_labels(self, round_, member=None) -> Path:
+        """The round's pseudo-labels: shared by all members, or one member's own (member given)."""
+        owner = "" if member is None else f"m{member}_"
+        return self.root / f"pseudo_labels_{owner}r{round_}.csv"
 
     # s05/s06
     @property

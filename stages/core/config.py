@@ -55,7 +55,8 @@ class Config:
     eval_every: int = 1  # epochs between evaluations (held-out photos; target accuracy only with --target-labels)
     # pseudo-labels (s03)
     pseudo_rounds: int = 0
-    pseudo_teacher: str = "ema"  # model | ema (EMA weights, when ema_decay > 0); members are averaged
+    pseudo_teacher: str = "ema"  # model | ema (EMA weights, when ema_decay > 0)
+    ensemble_teacher: bool = True  # true: the members' average labels for all; false: each member labels for itself
     pseudo_start: float = 0.4  # fraction of each class's share kept in round 1
     pseudo_step: float = 0.2  # added per round, capped at 1
     pseudo_floor: float = 0.0  # minimum confidence

@@ -2,7 +2,7 @@
 import time
 
 from . import artifacts, config
-from .data import read_target_labels
+from .data import load_cache, read_target_labels
 from .errors import UserError
 from .predict import accuracy, predict_probs
 from .train import set_threads
@@ -37,6 +37,11 @@ def start(argv, stage, first=False):
 
 def save_config(cfg, paths):
     artifacts.save_json(paths.config, cfg.to_dict())
+
+
+def load_data(cfg, paths, device):
+    """The run's cached arrays as the training stages see them (source form, photos held out)."""
+    return load_cache(paths, cfg.source_form, device, cfg.source_holdout)
 
 
 def target_labels(cfg, data):

@@ -115,7 +115,7 @@ def _checkpoint(model, optimizer, ema, generator, epoch, metrics, cfg, num_class
 RECIPE_KEYS = (
     "seed", "members", "source_holdout", "source_form", "width", "epochs", "batch_size", "lr", "weight_decay", "lambda_schedule",
     "lambda_max", "label_smoothing", "ema_decay", "aug_flip", "aug_rotate", "aug_translate", "aug_scale",
-    "pseudo_rounds", "pseudo_teacher", "pseudo_start", "pseudo_step", "pseudo_floor", "mcc_epochs", "mcc_lr",
+    "pseudo_rounds", "pseudo_teacher", "ensemble_teacher", "pseudo_start", "pseudo_step", "pseudo_floor", "mcc_epochs", "mcc_lr",
     "mcc_mu", "mcc_temperature", "mcc_adversarial", "pseudo_weight",
 )
 
