@@ -140,4 +140,3 @@ def test_held_out_photos_are_a_fixed_per_class_split_kept_out_of_training(tiny, 
 def test_source_holdout_outside_its_range_is_refused():
     with pytest.raises(UserError, match="--source-holdout"):
         config.resolve(["--run", "r", "--source-holdout", "0.7"])
-
