@@ -36,3 +36,16 @@ def test_signals_carry_the_held_out_accuracy_of_each_candidate():
     table = signals({"a": probs, "b": probs}, {"a": 0.4, "b": 0.7})
     assert table["source_val_acc"].tolist() == [0.4, 0.7]
     assert "source_val_acc" not in signals({"a": probs})
+
+
+def test_hit_rate_counts_each_member_against_the_best_and_the_last_checkpoint(tmp_path):
+    from bench.selection_hit_rate import decisions
+
+    pd.DataFrame({
+        "member": [0, 0, 1, 1], "candidate": ["a/early.pt", "a/final.pt", "b/early.pt", "b/final.pt"],
+        "entropy": [0.9, 0.5, 0.4, 0.5], "prior_kl": [0.1, 0.05, 0.01, 0.05], "agreement": [0.5, 0.8, 0.9, 0.8],
+        "target_acc": [0.30, 0.45, 0.50, 0.40],
+    }).to_csv(tmp_path / "selection.csv", index=False)
+    rows = decisions(tmp_path / "selection.csv")
+    assert [row["hit"] for row in rows] == [True, True]
+    assert [round(row["last_shortfall"], 2) for row in rows] == [0.0, 0.1]
