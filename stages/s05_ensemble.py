@@ -20,11 +20,15 @@ def member_checkpoints(cfg, paths):
     return [artifacts.require(paths.model_after(m, rounds), paths.maker_of(rounds)) for m in range(cfg.members)]
 
 
-def member_probs(path, target_x, device, cfg, use_ema):
-    model, _ = load_model(path, device, use_ema)
+def model_probs(model, target_x, cfg):
+    """Target probabilities of a loaded model (AdaBN changes its BatchNorm statistics in place)."""
     if cfg.adabn:
         adapt_batchnorm(model, target_x)
     return predict_probs(model, target_x, tta_flip=cfg.tta_flip)
+
+
+def member_probs(path, target_x, device, cfg, use_ema):
+    return model_probs(load_model(path, device, use_ema)[0], target_x, cfg)
 
 
 def ensemble_probs(checkpoints, target_x, device, cfg, use_ema):

@@ -11,7 +11,7 @@ from stages.core.errors import UserError, run_stage
 from stages.core.predict import accuracy
 from stages.core.selection import pick, signals
 from stages.core.train import CHECKPOINT_TAGS, load_model
-from stages.s05_ensemble import member_probs
+from stages.s05_ensemble import model_probs
 
 
 def candidates(cfg, paths, member):
@@ -32,12 +32,13 @@ def main(argv):
             found = candidates(cfg, paths, member)
             if not found:
                 raise UserError(f"no checkpoints for member {member} in {paths.root}: run s02_train_dann first")
-            names = [str(p.relative_to(paths.root)) for p in found]
-            probs = {name: member_probs(p, data.target_x, device, cfg, cfg.ema_decay > 0) for name, p in zip(names, found)}
-            held_out = None
-            if cfg.source_holdout > 0:
-                held_out = {name: stage.source_val_accuracy(load_model(p, device, cfg.ema_decay > 0)[0], data)
-                            for name, p in zip(names, found)}
+            probs, held_out = {}, ({} if cfg.source_holdout > 0 else None)
+            for path in found:  # each checkpoint loaded once
+                name = str(path.relative_to(paths.root))
+                model, _ = load_model(path, device, cfg.ema_decay > 0)
+                if held_out is not None:  # before AdaBN adapts the model to the target
+                    held_out[name] = stage.source_val_accuracy(model, data)
+                probs[name] = model_probs(model, data.target_x, cfg)
             table = signals(probs, held_out)
             table.insert(0, "member", member)
             if labels is not None:

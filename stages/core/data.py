@@ -104,7 +104,7 @@ def write_cache(paths: artifacts.RunPaths, arrays, manifest):
 class DomainData:
     """Training tensors, kept as uint8 (N, 1, H, W) on the training device.
 
-    source_val_x / source_val_y: photos held out of training (--source-holdout), empty by default.
+    source_val_x / source_val_y: photos held out of training (--source-holdout); empty without it.
     """
 
     source_x: torch.Tensor
@@ -112,8 +112,8 @@ class DomainData:
     target_x: torch.Tensor
     target_ids: np.ndarray
     num_classes: int
-    source_val_x: torch.Tensor | None = None
-    source_val_y: torch.Tensor | None = None
+    source_val_x: torch.Tensor
+    source_val_y: torch.Tensor
 
 
 HOLDOUT_SEED = 20230  # one split per dataset, the same for every member, seed and stage

@@ -58,7 +58,7 @@ def epoch_evaluator(cfg, data):
     """Per-epoch rows for metrics.csv: held-out photo accuracy (with --source-holdout) and target
     accuracy (only when labels were given: reporting, never selection). None when neither applies."""
     labels = target_labels(cfg, data)
-    held_out = data.source_val_y is not None and len(data.source_val_y) > 0
+    held_out = len(data.source_val_y) > 0
     if labels is None and not held_out:
         return None
 
